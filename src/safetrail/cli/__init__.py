@@ -1,0 +1,1 @@
+"""Command-line and other user-facing entry points."""
