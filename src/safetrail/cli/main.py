@@ -52,7 +52,11 @@ def _root(
     vault: Annotated[Path | None, typer.Option("--vault", envvar="SAFETRAIL_VAULT", show_envvar=True,
                                                 help="Folder of the vault to use.")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show full error details (for reporting a bug).")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Show the version and stop.")] = False,
 ) -> None:
+    if version:
+        out.print(f"safetrail {__version__}")
+        raise typer.Exit(0)
     ctx.obj = Settings(vault=vault or default_vault(), debug=debug)
 
 
@@ -228,7 +232,8 @@ def timeline(
 def pack(
     ctx: typer.Context,
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the pack (.zip); the PDF goes beside it.")],
-    tz: Annotated[str | None, typer.Option("--tz", help="Zone for times in the report (default: this computer's).")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="Zone for times in the report "
+                                                        "(default: this computer's).")] = None,
     title: Annotated[str | None, typer.Option(help="Title on the report.")] = None,
 ) -> None:
     """Write an evidence pack (ZIP with originals, manifest and custody log, plus a PDF report)."""
@@ -256,6 +261,59 @@ def verify(pack_path: Annotated[Path, typer.Argument(metavar="PACK", help="The p
     for problem in report.problems:
         out.print(f"  - {problem}")
     raise typer.Exit(1)
+
+
+# -- analysis -------------------------------------------------------------------------------------------------
+@app.command()
+def analyse(
+    ctx: typer.Context,
+    tz: Annotated[str | None, typer.Option("--tz", help="Your time zone, for days and nights "
+                                                        "(default: this computer's).")] = None,
+    me: Annotated[list[str] | None, typer.Option(
+        "--me", help="Your name or number as the exports show it, when they do not say which side is you "
+                     "(repeatable).")] = None,
+) -> None:
+    """Mark messages that may need attention and look for patterns across the case."""
+    from safetrail.importers.registry import resolve_zone
+    from safetrail.pipeline import analyse_vault
+
+    with open_vault(ctx) as vault, Progress(SpinnerColumn(), TextColumn("Reading messages"), BarColumn(),
+                                            TextColumn("{task.completed:,}/{task.total:,}"), console=err,
+                                            transient=True) as progress:
+        task = progress.add_task("analyse", total=None)
+        summary = analyse_vault(vault, tz=resolve_zone(tz), me=me,
+                                on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    marked = len({f.message_id for f in summary.flags if f.category != "refusal"})
+    out.print(f"Read {summary.messages:,} messages with model {summary.model_version}.")
+    out.print(f"{marked:,} messages may need attention; {len(summary.findings)} patterns were found.")
+    for f in summary.findings:
+        out.print(f"  - {f.summary}")
+    for platform, conversation in summary.unidentified:
+        out.print(f"In the {platform} conversation {conversation!r} the export does not say which side is you; "
+                  "run `safetrail analyse --me \"YOUR NAME\"` to include it.")
+    out.print("See them with `safetrail timeline --flagged` and `safetrail findings`.")
+
+
+@app.command()
+def findings(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per finding.")] = False,
+) -> None:
+    """Show the patterns found by the last `safetrail analyse`."""
+    from safetrail.analysis.patterns import finding_to_dict
+
+    with open_vault(ctx) as vault:
+        run, _, found = vault.latest_analysis()
+    if run is None:
+        raise UsageError("the vault has not been analysed yet", hint="Run `safetrail analyse` first.")
+    if as_json:
+        for f in found:
+            sys.stdout.write(json.dumps(finding_to_dict(f), ensure_ascii=False) + "\n")
+        return
+    for f in found:
+        out.print(f"[bold]{f.kind.replace('_', ' ')}[/bold] ({f.conversation}): {f.summary}")
+    when = run["at"][:16].replace("T", " ")
+    out.print(f"{len(found)} patterns (analysis of {when} UTC, model {run['model_version']}).")
 
 
 # -- log and formats -------------------------------------------------------------------------------------------
@@ -337,6 +395,7 @@ def demo(
     os.environ["SAFETRAIL_PASSPHRASE"] = DEMO_PASSPHRASE
     Vault.create(out_dir / "vault", DEMO_PASSPHRASE, exhibit_prefix="PS", title="Sample case (fictional)").close()
     ctx.invoke(import_, ctx=ctx, paths=[sample], format=None, tz="Europe/London", date_order=None)
+    ctx.invoke(analyse, ctx=ctx, tz="Europe/London", me=None)
     with Vault.open(out_dir / "vault", DEMO_PASSPHRASE) as vault:
         result = write_pack(vault, out_dir / "safetrail-demo-pack.zip", tz=resolve_zone("Europe/London"),
                             title="Record of unwanted contact (fictional sample)")

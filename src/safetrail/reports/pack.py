@@ -60,7 +60,7 @@ class _Writer:
         self.tags: dict[str, str] = {}
 
     def _info(self, rel: str, compress: bool) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(f"{self.root}/{rel}", date_time=self.date_time)  # type: ignore[arg-type]
+        info = zipfile.ZipInfo(f"{self.root}/{rel}", date_time=self.date_time)
         info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
         info.external_attr = 0o644 << 16
         return info

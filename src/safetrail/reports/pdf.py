@@ -69,7 +69,7 @@ def _flagged_blocks(messages: list[Message], flags: list[Any], tz: ZoneInfo,
     by_conv: dict[str, list[Message]] = defaultdict(list)
     for m in messages:
         by_conv[m.conversation].append(m)
-    blocks = []
+    blocks: list[dict[str, Any]] = []
     for conv_messages in by_conv.values():
         for i, m in enumerate(conv_messages):
             if m.id in by_id and len(blocks) < MAX_FLAGGED:

@@ -257,6 +257,19 @@ class Vault:
             row = conn.execute(sa.select(t.cases).where(t.cases.c.id == self.case_id)).mappings().one()
         return dict(row)
 
+    def set_fact(self, key: str, value: Any) -> None:
+        """Record a fact about the case (such as who the user is); the change is written to the custody log."""
+        with self._engine.begin() as conn:
+            conn.execute(t.facts.delete().where((t.facts.c.case_id == self.case_id) & (t.facts.c.key == key)))
+            conn.execute(t.facts.insert().values(case_id=self.case_id, key=key, value=value, set_at=_now()))
+            self._append(conn, "fact-set", key, {"value": value})
+
+    def get_fact(self, key: str, default: Any = None) -> Any:
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(t.facts.c.value).where(
+                (t.facts.c.case_id == self.case_id) & (t.facts.c.key == key))).first()
+        return default if row is None else row[0]
+
     # -- blobs ---------------------------------------------------------------------------------------------
     def _store_blob(self, conn: sa.Connection, chunks: Iterable[bytes],
                     expected_sha: str | None = None) -> tuple[str, int]:
