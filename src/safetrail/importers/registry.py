@@ -30,6 +30,8 @@ from safetrail.importers.base import (
     Probe,
     Record,
 )
+from safetrail.importers.meta import MetaImporter
+from safetrail.importers.telegram import TelegramImporter
 from safetrail.model import Message, ParseWarning, Source
 
 __all__ = [
@@ -49,7 +51,10 @@ __all__ = [
 ENTRY_POINT_GROUP = "safetrail.importers"
 MIN_SCORE = 0.2  # below this a sniff is a guess, not a claim
 
-BUILTIN: tuple[type[Importer], ...] = ()
+BUILTIN: tuple[type[Importer], ...] = (
+    TelegramImporter,
+    MetaImporter,
+)
 
 
 class PluginWarning(UserWarning):
