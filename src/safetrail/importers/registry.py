@@ -30,7 +30,9 @@ from safetrail.importers.base import (
     Probe,
     Record,
 )
+from safetrail.importers.email import EmailImporter
 from safetrail.importers.meta import MetaImporter
+from safetrail.importers.sms_xml import SmsXmlImporter
 from safetrail.importers.telegram import TelegramImporter
 from safetrail.model import Message, ParseWarning, Source
 
@@ -54,6 +56,8 @@ MIN_SCORE = 0.2  # below this a sniff is a guess, not a claim
 BUILTIN: tuple[type[Importer], ...] = (
     TelegramImporter,
     MetaImporter,
+    SmsXmlImporter,
+    EmailImporter,
 )
 
 
