@@ -128,8 +128,9 @@ def import_(
                          hint="Run `safetrail formats` to see what safetrail reads.")
     with open_vault(ctx) as vault:
         table = Table(title="Imported", title_justify="left")
-        for col in ("File", "Format", "Messages", "Senders", "From", "To", "Warnings"):
-            table.add_column(col)
+        table.add_column("File", overflow="fold", ratio=1)
+        for col in ("Format", "Messages", "Senders", "From", "To", "Warnings"):
+            table.add_column(col, no_wrap=col in ("From", "To"), min_width=10 if col in ("From", "To") else None)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                       TextColumn("{task.completed:,} records"), TimeElapsedColumn(), console=err,
                       transient=True) as progress:
@@ -278,7 +279,7 @@ def analyse(
     from safetrail.pipeline import analyse_vault
 
     with open_vault(ctx) as vault, Progress(SpinnerColumn(), TextColumn("Reading messages"), BarColumn(),
-                                            TextColumn("{task.completed:,}/{task.total:,}"), console=err,
+                                            TextColumn("{task.completed:,} messages"), console=err,
                                             transient=True) as progress:
         task = progress.add_task("analyse", total=None)
         summary = analyse_vault(vault, tz=resolve_zone(tz), me=me,

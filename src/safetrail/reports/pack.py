@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from safetrail.reports.context import exhibit_refs
-from safetrail.reports.pdf import render_pdf
-
 from safetrail import __version__
 from safetrail.errors import PackError, VaultCorrupt
 from safetrail.hashing import sha256_file
 from safetrail.model import Finding, Flag, Message
 from safetrail.reports import bag
+from safetrail.reports.context import exhibit_refs
+from safetrail.reports.pdf import render_pdf
 from safetrail.storage.custody import merkle_root
 from safetrail.storage.vault import StoredSource, Vault
 

@@ -8,12 +8,14 @@ data gives the same PDF on every machine. This module never reads the vault: it 
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import regex
 import typst
 
 from safetrail import __version__
@@ -38,7 +40,19 @@ CATEGORY_LABELS = {
 }
 
 
+_PICTOGRAPH = regex.compile(r"\p{Extended_Pictographic}|[\U0001F1E6-\U0001F1FF]")
+_EMOJI_JOINERS = regex.compile(r"[\u200d\ufe0e\ufe0f\U0001F3FB-\U0001F3FF]")
+
+
+def _printable(text: str) -> str:
+    """Emoji named in words (``[pouting face]``): the report's fonts have no emoji, and a name reads unambiguously
+    on paper. The exact characters stay in messages.jsonl and messages.csv."""
+    named = _PICTOGRAPH.sub(lambda m: f"[{unicodedata.name(m.group(), 'emoji').lower()}]", text)
+    return _EMOJI_JOINERS.sub("", named)
+
+
 def _short(text: str) -> str:
+    text = _printable(text)
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + " … (full text in messages.csv)"
 
 
@@ -54,7 +68,7 @@ def _row(m: Message, tz: ZoneInfo, refs: dict[str, str], categories: list[str] |
     return {
         "time": local_time_text(m.timestamp.utc, tz),
         "assumed": m.timestamp.kind is TimestampKind.LOCAL_ASSUMED,
-        "sender": m.sender_name or "(system)", "kind": m.kind.value, "platform": m.platform,
+        "sender": _printable(m.sender_name) or "(system)", "kind": m.kind.value, "platform": m.platform,
         "text": _short(body), "exhibit": refs.get(m.source_sha256, ""), "id": m.id[:8],
         "categories": [CATEGORY_LABELS.get(c, c) for c in (categories or [])],
     }
@@ -62,6 +76,7 @@ def _row(m: Message, tz: ZoneInfo, refs: dict[str, str], categories: list[str] |
 
 def _flagged_blocks(messages: list[Message], flags: list[Any], tz: ZoneInfo,
                     refs: dict[str, str]) -> list[dict[str, Any]]:
+    """Marked messages with up to three messages either side; overlapping windows are merged into one block."""
     by_id: dict[str, list[str]] = defaultdict(list)
     for f in flags:
         if f.category != "refusal":
@@ -70,15 +85,26 @@ def _flagged_blocks(messages: list[Message], flags: list[Any], tz: ZoneInfo,
     for m in messages:
         by_conv[m.conversation].append(m)
     blocks: list[dict[str, Any]] = []
-    for conv_messages in by_conv.values():
-        for i, m in enumerate(conv_messages):
-            if m.id in by_id and len(blocks) < MAX_FLAGGED:
-                lo, hi = max(0, i - CONTEXT), min(len(conv_messages), i + CONTEXT + 1)
-                blocks.append({
-                    "focus": _row(m, tz, refs, by_id[m.id]),
-                    "context": [dict(_row(c, tz, refs), focus=c.id == m.id) for c in conv_messages[lo:hi]],
-                    "conversation": m.conversation,
-                })
+    for conversation, conv in by_conv.items():
+        # The user's own words are context, never marked as harmful.
+        marked = [i for i, m in enumerate(conv) if m.id in by_id and m.from_me is not True]
+        spans: list[list[int]] = []
+        for i in marked:
+            lo, hi = max(0, i - CONTEXT), min(len(conv), i + CONTEXT + 1)
+            if spans and lo <= spans[-1][1]:
+                spans[-1][1] = hi
+            else:
+                spans.append([lo, hi])
+        for lo, hi in spans:
+            if len(blocks) >= MAX_FLAGGED:
+                break
+            rows = []
+            for c in conv[lo:hi]:
+                focus = c.id in by_id and c.from_me is not True
+                rows.append(dict(_row(c, tz, refs, by_id[c.id] if focus else None), focus=focus))
+            cats = sorted({cat for r in rows for cat in r["categories"]})
+            blocks.append({"conversation": conversation, "exhibit": rows[0]["exhibit"], "categories": cats,
+                           "context": rows})
     return blocks
 
 
@@ -112,7 +138,8 @@ def build_report_data(report: dict[str, Any]) -> dict[str, Any]:
             "flagged": len(flagged_ids),
             "assumed_times": sum(m.timestamp.kind is TimestampKind.LOCAL_ASSUMED for m in messages),
         },
-        "senders": [{"name": name, "count": n, "first": local_time_text(first_last[name][0], tz, seconds=False),
+        "senders": [{"name": _printable(name), "count": n,
+                     "first": local_time_text(first_last[name][0], tz, seconds=False),
                      "last": local_time_text(first_last[name][1], tz, seconds=False)}
                     for name, n in senders.most_common()],
         "analysis": {"model_version": run["model_version"]} if run else None,

@@ -99,8 +99,9 @@ def verify_pack(path: Path) -> VerifyReport:
             if isinstance(exc, zipfile.BadZipFile) and report.checked:
                 report.problems.append(Problem(path.name, f"the ZIP structure is damaged ({exc})"))
                 return report
-            raise PackUnreadable(f"{path}: this is not a readable evidence pack ({exc})",
-                                 hint="Ask the sender for the pack again; it may have been cut short in transfer.") from exc
+            raise PackUnreadable(
+                f"{path}: this is not a readable evidence pack ({exc})",
+                hint="Ask the sender for the pack again; it may have been cut short in transfer.") from exc
     return report
 
 
