@@ -128,6 +128,7 @@ def import_(
                          hint="Run `safetrail formats` to see what safetrail reads.")
     with open_vault(ctx) as vault:
         table = Table(title="Imported", title_justify="left")
+        repeats: list[str] = []
         table.add_column("File", overflow="fold", ratio=1)
         for col in ("Format", "Messages", "Senders", "From", "To", "Warnings"):
             table.add_column(col, no_wrap=col in ("From", "To"), min_width=10 if col in ("From", "To") else None)
@@ -141,12 +142,15 @@ def import_(
                 progress.remove_task(task)
                 src = result.source
                 if result.already_present:
-                    table.add_row(src.name, src.importer, f"{src.message_count:,}", "", "", "",
-                                  f"already in the vault (imported {src.imported_at[:10]})")
+                    repeats.append(f"{src.name} was already in the vault (imported {src.imported_at[:10]}); "
+                                   "nothing changed.")
                     continue
                 table.add_row(src.name, src.importer, f"{result.messages:,}", str(len(result.senders)),
                               _day(result.first), _day(result.last), str(len(result.warnings)))
-        out.print(table)
+        if table.rows:
+            out.print(table)
+        for line in repeats:
+            out.print(line)
         if found.others:
             out.print(f"{len(found.others)} other files in the folders given (media and the like) were kept "
                       "where messages point to them and not imported on their own.")
