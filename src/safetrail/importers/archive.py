@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -115,8 +116,8 @@ class SafeZip:
                     if remaining < 0:
                         raise HostileInput(f"member {name!r} is larger than its header says", path=self.path)
                     yield chunk
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-            raise ParseError(f"member {name!r} cannot be read ({exc})", path=self.path) from exc
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            raise ParseError(f"member {name!r} is damaged and cannot be read ({exc})", path=self.path) from exc
 
     def read(self, name: str, max_bytes: int | None = None) -> bytes:
         limit = self.limits.max_member_bytes if max_bytes is None else max_bytes

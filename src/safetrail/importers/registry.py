@@ -34,6 +34,7 @@ from safetrail.importers.email import EmailImporter
 from safetrail.importers.meta import MetaImporter
 from safetrail.importers.sms_xml import SmsXmlImporter
 from safetrail.importers.telegram import TelegramImporter
+from safetrail.importers.whatsapp import WhatsAppImporter
 from safetrail.model import Message, ParseWarning, Source
 
 __all__ = [
@@ -58,6 +59,7 @@ BUILTIN: tuple[type[Importer], ...] = (
     MetaImporter,
     SmsXmlImporter,
     EmailImporter,
+    WhatsAppImporter,
 )
 
 
