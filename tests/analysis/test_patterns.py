@@ -679,3 +679,10 @@ def test_settings_are_documented_frozen_and_checked() -> None:
                 {"burst_gap": timedelta(0)}):
         with pytest.raises(UsageError):
             PatternSettings(**bad)
+
+
+def test_placeholder_owner_names_are_not_used_in_summaries() -> None:
+    """GIVEN an SMS-style export that names the owner "Me" WHEN summarised THEN the user's real name is used."""
+    from safetrail.analysis.patterns_context import _real_name
+
+    assert not _real_name("Me") and not _real_name(" me ") and _real_name("Priya Shah")

@@ -52,6 +52,15 @@ _NIGHT_START = time(22, 0)
 _NIGHT_END = time(6, 0)
 
 
+# Exports that do not know the owner's name write a word for "me" (SMS backups: "Me"); a summary reads better
+# with the name the user has elsewhere, or "the account holder".
+_PLACEHOLDER_NAMES = frozenset({"me", "you", "ich", "yo", "moi", "eu", "io", "ik"})
+
+
+def _real_name(name: str) -> bool:
+    return bool(name) and name.strip().lower() not in _PLACEHOLDER_NAMES
+
+
 @dataclass(frozen=True, slots=True)
 class PatternSettings:
     """Every tunable figure of the pattern rules, with its default and what it means (``describe()`` lists them)."""
@@ -247,7 +256,8 @@ class CaseView:
         for m in self.messages:
             groups.setdefault((m.platform, m.conversation), []).append(m)
         # A conversation where the user never wrote (or the export gives no name) borrows the name they use most.
-        names = Counter(m.sender_name for m in self.messages if m.sender_name and self.side(m) is Side.ME)
+        names = Counter(m.sender_name for m in self.messages
+                        if _real_name(m.sender_name) and self.side(m) is Side.ME)
         case_name = names.most_common(1)[0][0] if names else "the account holder"
         views = []
         for (platform, conversation), msgs in groups.items():
@@ -261,7 +271,7 @@ class CaseView:
                     if s is Side.OTHER:
                         others.setdefault(identity_of(m), []).append(i)
                     elif s is Side.ME:
-                        target_name = target_name or m.sender_name
+                        target_name = target_name or (m.sender_name if _real_name(m.sender_name) else "")
                         if self.is_refusal(m):
                             refusals.append(i)
             views.append(ConversationView(platform, conversation, tuple(msgs), sides, known,
