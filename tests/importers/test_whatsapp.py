@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from safetrail.errors import AmbiguousDateOrder, HostileInput, ParseError, SafetrailError
-from safetrail.importers import whatsapp
+from safetrail.importers import whatsapp, whatsapp_reading
 from safetrail.importers.base import DateOrder, Limits, ParseContext, Probe
 from safetrail.importers.registry import open_records
 from safetrail.importers.whatsapp import WhatsAppImporter, conversation_from_filename
@@ -257,8 +257,8 @@ def test_over_long_multiline_message_is_skipped() -> None:
 def test_huge_line_is_never_held_whole() -> None:
     """GIVEN a 20 MB line with no newline WHEN parsed with a 1 MB limit THEN the line splitter never yields more than
     the limit at once (memory stays bounded) and the result is a warning, not a crash."""
-    blocks = list(whatsapp._blocks(iter([b"13/02/2026, 21:00 - L: " + b"z" * (1 << 20)] * 20), 1 << 20))
-    assert len(blocks) == 1 and isinstance(blocks[0], whatsapp._LongLine) and blocks[0].size > 20 << 20
+    blocks = list(whatsapp_reading.blocks(iter([b"13/02/2026, 21:00 - L: " + b"z" * (1 << 20)] * 20), 1 << 20))
+    assert len(blocks) == 1 and isinstance(blocks[0], whatsapp_reading.LongLine) and blocks[0].size > 20 << 20
     huge = b"13/02/2026, 21:00 - L: " + b"z" * (3 << 20)
     messages, warnings = parse(huge, ctx(limits=Limits(max_line_bytes=1 << 20)))
     assert messages == [] and any("longer than" in w.reason for w in warnings)
@@ -468,7 +468,7 @@ def test_fast_builders_match_the_constructors() -> None:
     """GIVEN the draft-based builders used on the hot path WHEN they build a Message and a Timestamp
     THEN the values are real, frozen instances equal to constructor-built ones, field by field."""
     utc = datetime(2026, 2, 7, 23, 10, tzinfo=UTC)
-    fast_ts = whatsapp._timestamp(utc, Precision.MINUTE, "Europe/London", "07/02/2026, 23:10")
+    fast_ts = whatsapp_reading._timestamp(utc, Precision.MINUTE, "Europe/London", "07/02/2026, 23:10")
     slow_ts = Timestamp(utc, TimestampKind.LOCAL_ASSUMED, Precision.MINUTE, "Europe/London", "07/02/2026, 23:10")
     assert type(fast_ts) is Timestamp and fast_ts == slow_ts and hash(fast_ts) == hash(slow_ts)
     who = Participant("Liam Carter")
@@ -505,3 +505,15 @@ def test_damaged_deflate_data_is_a_parse_error() -> None:
     data[65] ^= 1
     with pytest.raises(ParseError, match="damaged"):
         parse(bytes(data), ctx(SAMPLE.name))
+
+
+def test_system_phrase_matching_stays_linear_on_crafted_lines() -> None:
+    """GIVEN a huge line of repeated Dutch 'heeft ' WHEN matched against system phrases THEN it returns at once."""
+    import time
+
+    from safetrail.importers.whatsapp_phrases import SYSTEM
+
+    line = "heeft " * 100_000
+    start = time.perf_counter()
+    SYSTEM.search(line)
+    assert time.perf_counter() - start < 2.0
