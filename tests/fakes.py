@@ -7,8 +7,8 @@ Format (``.fake`` files): ``FAKE v1`` on the first line, then ``ISO-8601 time|se
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import BinaryIO, ClassVar
 

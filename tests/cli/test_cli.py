@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.fakes import FakeImporter, write_fake
 
 from safetrail.cli.main import main
 from safetrail.importers import registry
-from tests.fakes import FakeImporter, write_fake
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 import bagit
 import pytest
+from tests.fakes import fake_regs, write_fake
 
 from safetrail.errors import PackUnreadable
 from safetrail.reports import bag
 from safetrail.reports.pack import write_pack
 from safetrail.reports.verify import verify_pack
-from tests.fakes import fake_regs, write_fake
 
 NOW = datetime(2026, 4, 20, 12, 0, tzinfo=UTC)
 
@@ -40,7 +40,8 @@ def pack(vault_factory, tmp_path: Path) -> Path:
     return result.zip_path
 
 
-def _rewrite(src: Path, dst: Path, change: Callable[[str, bytes], bytes | None], extra: dict[str, bytes] | None = None) -> Path:
+def _rewrite(src: Path, dst: Path, change: Callable[[str, bytes], bytes | None],
+             extra: dict[str, bytes] | None = None) -> Path:
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
         for info in zin.infolist():
             data = change(info.filename, zin.read(info))

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.fakes import write_fake
 
 from safetrail.storage.vault import Vault
-from tests.fakes import write_fake
 
 ROOT = Path(__file__).resolve().parents[2]
 PASS = "kill test passphrase"
@@ -39,7 +39,7 @@ def test_kill_during_import_leaves_complete_or_absent(tmp_path: Path) -> None:
                                             for i in range(LINES)])
     rng = random.Random(24)
     outcomes = set()
-    for attempt in range(6):
+    for _ in range(6):
         proc = subprocess.Popen([sys.executable, "-c", IMPORTER, str(tmp_path / "v"), PASS, str(src)],
                                 cwd=ROOT, stdout=subprocess.PIPE, text=True,
                                 env={**os.environ, "PYTHONPATH": f"{ROOT}/src:{ROOT}"})

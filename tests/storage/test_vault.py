@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests.fakes import fake_regs, write_fake
 
 from safetrail.errors import InputError, VaultExists, VaultMissing, WrongPassphrase
 from safetrail.storage import schema
 from safetrail.storage.vault import Vault
-from tests.fakes import fake_regs, write_fake
 
 CANARY = "CANARY-7f3a9c-do-not-leak"
 

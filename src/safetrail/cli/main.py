@@ -25,6 +25,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from safetrail import __version__
+from safetrail.cli import analysis_commands
 from safetrail.errors import SafetrailError, UsageError
 from safetrail.importers.base import DateOrder
 
@@ -412,15 +413,7 @@ def demo(
 
 
 # -- entry point -----------------------------------------------------------------------------------------------
-def _register_optional_commands() -> None:
-    try:
-        from safetrail.cli import analysis_commands
-    except ImportError:
-        return
-    analysis_commands.register(app)
-
-
-_register_optional_commands()
+analysis_commands.register(app)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -48,7 +48,7 @@ def _printable(text: str) -> str:
     """Emoji named in words (``[pouting face]``): the report's fonts have no emoji, and a name reads unambiguously
     on paper. The exact characters stay in messages.jsonl and messages.csv."""
     named = _PICTOGRAPH.sub(lambda m: f"[{unicodedata.name(m.group(), 'emoji').lower()}]", text)
-    return _EMOJI_JOINERS.sub("", named)
+    return str(_EMOJI_JOINERS.sub("", named))
 
 
 def _short(text: str) -> str:
