@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -292,8 +293,9 @@ def analyse(
     marked = len({f.message_id for f in summary.flags if f.category != "refusal"})
     out.print(f"Read {summary.messages:,} messages with model {summary.model_version}.")
     out.print(f"{marked:,} messages may need attention; {len(summary.findings)} patterns were found.")
-    for f in summary.findings:
-        out.print(f"  - {f.summary}")
+    kinds = Counter(f.kind.replace("_", " ") for f in summary.findings)
+    for kind, n in kinds.most_common():
+        out.print(f"  - {kind}: {n}")
     for platform, conversation in summary.unidentified:
         out.print(f"In the {platform} conversation {conversation!r} the export does not say which side is you; "
                   "run `safetrail analyse --me \"YOUR NAME\"` to include it.")
