@@ -498,6 +498,12 @@ class _Reader:
     def _warn(self, locator: str, reason: str) -> None:
         self.out.append(ParseWarning(self.sha, locator, reason))
 
+    def _subject(self, value: str | None, locator: str) -> str | None:
+        """The subject as shown: the app writes the word "null" for none; split emoji are joined."""
+        if value is None or value in _NULLS:
+            return None
+        return self._clean(value, locator, "subject")[0] if _REF_MARK in value else value
+
     def _clean(self, value: str, locator: str, field: str) -> tuple[str, str]:
         """(text, raw): split surrogate references joined for text, kept exactly as written in raw."""
         raw = value.replace(_REF_MARK, "&")
@@ -589,11 +595,7 @@ class _Reader:
             sender, recipients = other, (_ME,)
         if undelivered:
             self._warn(locator, f"this text you wrote is {undelivered} (SMS type {kind}); it is imported as yours")
-        subject = get("subject")
-        if subject in _NULLS:
-            subject = None
-        elif subject is not None and _REF_MARK in subject:
-            subject = self._clean(subject, locator, "subject")[0]
+        subject = self._subject(get("subject"), locator)
         self.out.append(Message(
             source_sha256=self.sha, locator=locator, platform="sms", conversation=self._conversation(address),
             timestamp=timestamp, text=text, raw=raw, sender=sender, recipients=recipients, from_me=mine,
@@ -659,11 +661,7 @@ class _Reader:
             attachments.append(self._attachment(part, part_locator, k, media_type, text))
         if self.extra_parts:
             self._warn(locator, f"{self.extra_parts:,} further parts or addresses beyond {_MAX_PARTS:,} were skipped")
-        subject = get("sub")
-        if subject in _NULLS:
-            subject = None
-        elif subject is not None and _REF_MARK in subject:
-            subject = self._clean(subject, locator, "subject")[0]
+        subject = self._subject(get("sub"), locator)
         self.out.append(Message(
             source_sha256=self.sha, locator=locator, platform="sms", conversation=self._conversation(address),
             timestamp=timestamp, text="\n".join(texts), raw="\n".join(raws), sender=sender,
