@@ -66,3 +66,15 @@ def fake_regs() -> list[Registered]:
 def write_fake(path, lines: list[str]):  # type: ignore[no-untyped-def]
     path.write_text("FAKE v1\n" + "\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+class DictFiles:
+    """``RelatedFiles`` over a dict, recording what was asked for."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.asked: list[str] = []
+
+    def read(self, relpath: str) -> bytes | None:
+        self.asked.append(relpath)
+        return self.files.get(relpath)

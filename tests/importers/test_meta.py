@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.fakes import DictFiles
 
 from safetrail.errors import HostileInput, ParseError
 from safetrail.importers.base import Limits, ParseContext, Probe
@@ -21,16 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = (ROOT / "src" / "safetrail" / "samples" / "case" / "instagram" / "messages" / "inbox" / "liamc2026_10234"
           / "message_1.json")
 GOLDEN = ROOT / "tests" / "golden" / "meta"
-
-
-class DictFiles:
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-        self.asked: list[str] = []
-
-    def read(self, relpath: str) -> bytes | None:
-        self.asked.append(relpath)
-        return self.files.get(relpath)
 
 
 DEFAULT_LIMITS = Limits()

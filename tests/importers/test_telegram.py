@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.fakes import DictFiles
 
 from safetrail.errors import HostileInput, ParseError
 from safetrail.importers.base import Limits, ParseContext, Probe
@@ -21,18 +22,6 @@ from safetrail.model import EventKind, Message, MessageKind, ParseWarning, Sourc
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "src" / "safetrail" / "samples" / "case" / "telegram" / "result.json"
 GOLDEN = ROOT / "tests" / "golden" / "telegram"
-
-
-class DictFiles:
-    """``RelatedFiles`` over a dict, recording what was asked for."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-        self.asked: list[str] = []
-
-    def read(self, relpath: str) -> bytes | None:
-        self.asked.append(relpath)
-        return self.files.get(relpath)
 
 
 DEFAULT_LIMITS = Limits()
