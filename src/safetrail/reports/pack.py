@@ -147,6 +147,7 @@ def write_pack(vault: Vault, out: Path, *, tz: ZoneInfo, title: str | None = Non
     messages = list(vault.messages())
     run, flags, findings = vault.latest_analysis()
     custody = vault.custody_log()
+    warnings = vault.warnings()
     refs = exhibit_refs(vault.case_info()["exhibit_prefix"], sources)
     bag_root = bag.safe_name(out.stem)
     tmp = out.with_name(out.name + ".partial")
@@ -154,7 +155,7 @@ def write_pack(vault: Vault, out: Path, *, tz: ZoneInfo, title: str | None = Non
         out.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
             w = _Writer(zf, bag_root, when)
-            exhibits = _write_originals(w, vault, sources, refs, messages)
+            exhibits = _write_originals(w, vault, sources, refs)
             _write_attachments(w, vault, messages)
             w.add("data/messages.jsonl", _jsonl(_message_json(m, refs.get(m.source_sha256, "")) for m in messages),
                   compress=True)
@@ -166,12 +167,12 @@ def write_pack(vault: Vault, out: Path, *, tz: ZoneInfo, title: str | None = Non
             report = {
                 "title": title or "Record of unwanted contact", "generated_at": when,
                 "tz": tz, "sources": sources, "exhibits": exhibits, "messages": messages, "refs": refs,
-                "warnings": vault.warnings(), "custody": custody, "merkle_root": root, "bag": bag_root,
+                "warnings": warnings, "custody": custody, "merkle_root": root, "bag": bag_root,
                 "run": run, "flags": flags, "findings": findings,
             }
             pdf = render_pdf(report)
             w.add_bytes("data/report.pdf", pdf, compress=False)
-            _write_tag_files(w, when, exhibits, custody, root, messages, vault, run)
+            _write_tag_files(w, when, exhibits, custody, root, messages, warnings, vault, run)
             files = len(w.payload) + len(w.tags)
         zip_sha = sha256_file(tmp)[0]
         pdf_path = out.with_suffix(".pdf")
@@ -188,11 +189,8 @@ def write_pack(vault: Vault, out: Path, *, tz: ZoneInfo, title: str | None = Non
     return PackResult(out, pdf_path, files, len(messages), root, zip_sha)
 
 
-def _write_originals(w: _Writer, vault: Vault, sources: list[StoredSource], refs: dict[str, str],
-                     messages: list[Message]) -> list[dict[str, Any]]:
-    per_source: dict[str, int] = {}
-    for m in messages:
-        per_source[m.source_sha256] = per_source.get(m.source_sha256, 0) + 1
+def _write_originals(w: _Writer, vault: Vault, sources: list[StoredSource],
+                     refs: dict[str, str]) -> list[dict[str, Any]]:
     exhibits = []
     for src in sources:
         ref = refs[src.sha256]
@@ -203,7 +201,7 @@ def _write_originals(w: _Writer, vault: Vault, sources: list[StoredSource], refs
         exhibits.append({"ref": ref, "name": src.name, "path": rel, "sha256": src.sha256, "size": src.size,
                          "importer": src.importer, "importer_version": src.importer_version,
                          "importer_origin": src.importer_origin, "imported_at": src.imported_at,
-                         "messages": per_source.get(src.sha256, 0), "warnings": src.warning_count})
+                         "messages": src.message_count, "warnings": src.warning_count})
     return exhibits
 
 
@@ -228,7 +226,8 @@ def _analysis_json(run: dict[str, Any], flags: list[Flag], findings: list[Findin
 
 
 def _write_tag_files(w: _Writer, when: datetime, exhibits: list[dict[str, Any]], custody: list[Any], root: str,
-                     messages: list[Message], vault: Vault, run: dict[str, Any] | None) -> None:
+                     messages: list[Message], warnings: list[tuple[str, str, str]], vault: Vault,
+                     run: dict[str, Any] | None) -> None:
     case = vault.case_info()
     manifest = {
         "format": "safetrail-pack", "format_version": 1, "tool": f"safetrail {__version__}",
@@ -237,7 +236,7 @@ def _write_tag_files(w: _Writer, when: datetime, exhibits: list[dict[str, Any]],
         "files": {rel: {"sha256": digest, "size": w.sizes[rel]} for rel, digest in sorted(w.payload.items())},
         "exhibits": exhibits,
         "messages": len(messages),
-        "warnings": [{"source": s, "locator": loc, "reason": r} for s, loc, r in vault.warnings()],
+        "warnings": [{"source": s, "locator": loc, "reason": r} for s, loc, r in warnings],
         "custody": {"entries": len(custody), "head": custody[-1].entry_hash if custody else None,
                     "merkle_root": root, "hashing": "RFC 6962 (leaf 0x00, node 0x01), SHA-256"},
         "analysis": {"model_version": run["model_version"], "at": run["at"]} if run else None,
