@@ -27,9 +27,11 @@ import json
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 from safetrail.analysis.classifier import CATEGORIES
 from safetrail.analysis.normalise import normalise
@@ -64,6 +66,41 @@ class Row:
 def match_key(text: str) -> str:
     """The key two texts share when they are "the same" for overlap checks: normalised, punctuation dropped."""
     return " ".join(re.sub(r"[\W_]+", " ", normalise(text)).split())
+
+
+def near_duplicates(texts: Sequence[str], held: Sequence[str], threshold: float = 0.9) -> list[tuple[str, str]]:
+    """Pairs (text, held text) whose match keys are equal or have character-trigram Jaccard similarity of at
+    least ``threshold``: the check that keeps a held-out suite held out even when a sentence is reworded by a
+    letter or two. One sparse product instead of comparing every pair in Python."""
+    import scipy.sparse as sp
+
+    def grams(key: str) -> set[str]:
+        padded = f"  {key} "
+        return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+    # An emoji-only text has an empty key; it is compared by nothing rather than matched with every other one.
+    keys_a, keys_b = [match_key(t) or f"\x00{i}" for i, t in enumerate(texts)], [match_key(t) or "\x01" for t in held]
+    vocab: dict[str, int] = {}
+
+    def matrix(keys: list[str]) -> sp.csr_matrix:
+        indptr, indices = [0], []
+        for key in keys:
+            indices.extend(sorted({vocab.setdefault(g, len(vocab)) for g in grams(key)}))
+            indptr.append(len(indices))
+        return sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr))
+
+    a, b = matrix(keys_a), matrix(keys_b)
+    a.resize((a.shape[0], len(vocab)))
+    b.resize((b.shape[0], len(vocab)))
+    inter = (a @ b.T).tocoo()
+    size_a, size_b = np.asarray(a.sum(axis=1)).ravel(), np.asarray(b.sum(axis=1)).ravel()
+    jaccard = inter.data / (size_a[inter.row] + size_b[inter.col] - inter.data)
+    pairs = {(int(i), int(j)) for i, j, v in zip(inter.row, inter.col, jaccard, strict=True) if v >= threshold}
+    exact = defaultdict(list)
+    for j, key in enumerate(keys_b):
+        exact[key].append(j)
+    pairs |= {(i, j) for i, key in enumerate(keys_a) for j in exact.get(key, ())}
+    return sorted((texts[i], held[j]) for i, j in pairs)
 
 
 def _bucket(text: str, salt: str) -> float:
@@ -477,8 +514,8 @@ def load_examples(folder: Path) -> list[Row]:
     return stratified(rows, "own-examples", {"train": 0.8, "val": 0.2})
 
 
-def load_functional_suite(path: Path) -> list[Row]:
-    """The held-out functional suite (evaluate only, never trained on)."""
+def load_functional_suite(path: Path, source: str = "functional_suite") -> list[Row]:
+    """A held-out functional suite (evaluate only, never trained on); ``source`` names it in reports."""
     rows: list[Row] = []
     if not path.is_file():
         return rows
@@ -487,7 +524,7 @@ def load_functional_suite(path: Path) -> list[Row]:
         labels_field = rec.get("labels", [])
         labels = _own_labels(labels_field if isinstance(labels_field, list) else [], where)
         lookalike = bool(rec.get("lookalike", False))
-        rows.append(Row(str(rec["text"]), labels, "functional_suite", "test",
+        rows.append(Row(str(rec["text"]), labels, source, "test",
                         kind="lookalike" if lookalike else ("positive" if any(labels) else "neutral"),
                         group=str(rec.get("functionality", "")), extra={"id": str(rec.get("id", number))}))
     return rows

@@ -6,8 +6,8 @@ heads.json (data hashes, thresholds, validation metrics, model versions). Determ
 splits, deterministic solvers; the same inputs give the same files.
 
 Evaluation sets (HateCheck, HatemojiCheck, XSTest, OpenAI moderation, every dataset's held-out split and the
-functional suite in eval/functional_suite.jsonl) are never trained on: any training text whose normalised form
-appears in one of them is dropped first.
+functional suites in eval/functional_suite.jsonl and eval/functional_suite_b.jsonl) are never trained on: any
+training text whose normalised form appears in one of them is dropped first.
 
 Embeddings of training texts are cached in training/.cache/ (keyed by the SHA-256 of the normalised text and the
 model hash) so a re-run takes seconds, not minutes.
@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 EXAMPLES = ROOT / "training" / "examples"
 SUITE = ROOT / "eval" / "functional_suite.jsonl"
+SUITE_B = ROOT / "eval" / "functional_suite_b.jsonl"
 OUT = ROOT / "src" / "safetrail" / "analysis" / "models"
 CACHE = ROOT / "training" / ".cache"
 SEED = 20261125
@@ -352,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--examples", type=Path, default=EXAMPLES)
     parser.add_argument("--suite", type=Path, default=SUITE)
+    parser.add_argument("--suite-b", type=Path, default=SUITE_B)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     started = time.time()
@@ -361,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     public = [row for loader in ds.PUBLIC_TRAINING for row in loader(args.data)]
     evaluation = [row for loader in ds.EVALUATION_ONLY for row in loader(args.data)]
     own = ds.load_examples(args.examples)
-    suite = ds.load_functional_suite(args.suite)
+    suite = ds.load_functional_suite(args.suite) + ds.load_functional_suite(args.suite_b, "functional_suite_b")
     held = evaluation + suite + [r for r in public if r.split == "test"]
     rows, removed = ds.drop_overlap(public + own, held)
     rows = ds.dedupe_training(rows)
@@ -370,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     train_rows = [r for r in rows if r.split == "train"]
     val_rows = [r for r in rows if r.split == "val"]
     log(f"  {len(train_rows)} training rows, {len(val_rows)} validation rows; {removed} dropped as overlapping "
-        f"an evaluation text; {len(own)} own examples; functional suite {len(suite)} cases (never trained on)")
+        f"an evaluation text; {len(own)} own examples; functional suites {len(suite)} cases (never trained on)")
 
     cache = EmbeddingCache(CACHE)
     log("featurising")
@@ -434,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
                       "EDOS/ConvAbuse/HatemojiBuild official splits, Guest official test held out (15% of train "
                       "as val), toxic-spans/MLMA/ToxiGen/Perspective 85/15, own examples 80/20",
             "evaluation_only": ["hatecheck", "hatemoji_check", "xstest", "openai_moderation", "functional_suite",
-                                "held-out test splits"],
+                                "functional_suite_b", "held-out test splits"],
             "davidson_head": dav_info,
         },
         "data_files": {str(p.relative_to(args.data)): sha256_file(p) for p in data_files},

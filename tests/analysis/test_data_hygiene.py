@@ -1,18 +1,31 @@
-"""The held-out functional suite stays held out: no training example shares its normalised text."""
+"""The held-out functional suites stay held out: no training example is the same text as a suite case or a
+near copy of one (character-trigram Jaccard ≥ 0.9), and the two suites do not share cases either."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from training.datasets import load_examples, load_functional_suite, match_key
+from training.datasets import load_examples, load_functional_suite, near_duplicates
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_no_training_example_matches_a_suite_case() -> None:
-    suite = load_functional_suite(ROOT / "eval" / "functional_suite.jsonl")
+def _suites() -> list[str]:
+    a = load_functional_suite(ROOT / "eval" / "functional_suite.jsonl")
+    b = load_functional_suite(ROOT / "eval" / "functional_suite_b.jsonl", "functional_suite_b")
+    assert len(a) >= 1000
+    return [r.text for r in a + b]
+
+
+def test_no_training_example_matches_or_nearly_matches_a_suite_case() -> None:
+    """GIVEN every own training example and both suites WHEN compared THEN no pair is the same or nearly so."""
     examples = load_examples(ROOT / "training" / "examples")
-    assert len(suite) >= 1000 and len(examples) >= 4000
-    held = {match_key(r.text) for r in suite} - {""}
-    leaked = sorted(r.text for r in examples if match_key(r.text) in held)
-    assert leaked == []
+    assert len(examples) >= 4000
+    assert near_duplicates([r.text for r in examples], _suites()) == []
+
+
+def test_near_duplicates_finds_a_one_letter_rewording_and_ignores_emoji_only_texts() -> None:
+    """GIVEN a reworded sentence, an unrelated one and emoji-only texts WHEN checked THEN only the rewording pairs."""
+    held = ["you will regret ever messaging me tonight", "😡😡"]
+    found = near_duplicates(["You will regret ever messaging me tonite!", "see you at the library", "👍"], held)
+    assert found == [("You will regret ever messaging me tonite!", "you will regret ever messaging me tonight")]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -249,7 +249,10 @@ def _profanity_baseline() -> Callable[[list[str]], np.ndarray] | None:
     return run
 
 
-def run_evaluation(clf: Any, data_root: Path, suite_path: Path,
+SUITES = ("functional_suite", "functional_suite_b")
+
+
+def run_evaluation(clf: Any, data_root: Path, suite_paths: Mapping[str, Path],
                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Score every evaluation set with ``clf`` and the profanity baseline; return the full report."""
     from training import datasets as ds
@@ -269,9 +272,10 @@ def run_evaluation(clf: Any, data_root: Path, suite_path: Path,
     for loader in ds.EVALUATION_ONLY:
         rows = loader(data_root)
         sets[rows[0].source] = rows
-    suite = ds.load_functional_suite(suite_path)
-    if suite:
-        sets["functional_suite"] = suite
+    for name, path in suite_paths.items():
+        suite = ds.load_functional_suite(path, name)
+        if suite:
+            sets[name] = suite
     texts = sorted({r.text for rows in sets.values() for r in rows})
     say(f"scoring {len(texts)} distinct evaluation texts")
     started = time.time()
@@ -290,8 +294,10 @@ def run_evaluation(clf: Any, data_root: Path, suite_path: Path,
         labels = np.array([r.labels for r in rows], dtype=np.int8)
         probs = probs_all[idx]
         base = base_all[idx] if base_all is not None else None
-        if name == "functional_suite":
-            report["functional_suite"] = _functional_suite(rows, labels, probs, thresholds, base, categories, harmful)
+        if name in SUITES:
+            report[name] = _functional_suite(rows, labels, probs, thresholds, base, categories, harmful)
+            if name == "functional_suite_b":
+                del report[name]["failures_sample"]  # read only in aggregate
             continue
         entry: dict[str, Any] = {"rows": len(rows)}
         entry.update(_category_table(labels, probs, thresholds, categories))
@@ -330,24 +336,33 @@ def _stored_arrays(load_weights: Callable[..., Any]) -> dict[str, np.ndarray]:
         return {k: np.asarray(z[k]) for k in z.files}
 
 
-def _check_goals(report: dict[str, Any]) -> dict[str, Any]:
+def _suite_goals(suite: dict[str, Any], prefix: str) -> dict[str, Any]:
     goals: dict[str, Any] = {}
-    suite = report.get("functional_suite")
-    if suite:
-        goals["functional_macro_f1"] = {"value": suite["macro_f1"], "goal": GOALS["functional_macro_f1"]}
-        looks = {f: v["pass_rate"] for f, v in suite["pass_rate_per_functionality"].items() if v["lookalike"]}
-        worst = min(looks.values()) if looks else None
-        goals["lookalike_pass_rate_each"] = {"value": worst, "goal": GOALS["lookalike_pass_rate_each"],
-                                             "below_goal": {f: r for f, r in looks.items()
-                                                            if r is not None and r < GOALS["lookalike_pass_rate_each"]}}
-        refusal = suite["per_category"].get("refusal", {}).get("f1")
-        goals["refusal_f1"] = {"value": refusal, "goal": GOALS["refusal_f1"]}
-        anyh = suite.get("any_harm", {})
-        if "profanity_check" in anyh:
-            margin = anyh["ours"]["macro_f1"] - anyh["profanity_check"]["macro_f1"]
-            goals["margin_over_profanity_check"] = {
-                "value": _r(margin), "goal": GOALS["margin_over_profanity_check"],
-                "measure": "binary any-harm macro-F1 on the functional suite, ours minus alt-profanity-check"}
+    goals[f"{prefix}functional_macro_f1"] = {"value": suite["macro_f1"], "goal": GOALS["functional_macro_f1"]}
+    looks = {f: v["pass_rate"] for f, v in suite["pass_rate_per_functionality"].items() if v["lookalike"]}
+    worst = min(looks.values()) if looks else None
+    goals[f"{prefix}lookalike_pass_rate_each"] = {
+        "value": worst, "goal": GOALS["lookalike_pass_rate_each"],
+        "below_goal": {f: r for f, r in looks.items() if r is not None and r < GOALS["lookalike_pass_rate_each"]}}
+    refusal = suite["per_category"].get("refusal", {}).get("f1")
+    goals[f"{prefix}refusal_f1"] = {"value": refusal, "goal": GOALS["refusal_f1"]}
+    anyh = suite.get("any_harm", {})
+    if "profanity_check" in anyh:
+        margin = anyh["ours"]["macro_f1"] - anyh["profanity_check"]["macro_f1"]
+        goals[f"{prefix}margin_over_profanity_check"] = {
+            "value": _r(margin), "goal": GOALS["margin_over_profanity_check"],
+            "measure": "binary any-harm macro-F1 on the suite, ours minus alt-profanity-check"}
+    return goals
+
+
+def _check_goals(report: dict[str, Any]) -> dict[str, Any]:
+    """The issue's goals on the functional suite, and the same goals on suite B (written later by another author
+    and never read while working on the classifier, so it checks that gains on the first suite generalise)."""
+    goals: dict[str, Any] = {}
+    if report.get("functional_suite"):
+        goals.update(_suite_goals(report["functional_suite"], ""))
+    if report.get("functional_suite_b"):
+        goals.update(_suite_goals(report["functional_suite_b"], "suite_b_"))
     openai = report["datasets"].get("openai_moderation", {}).get("roc_auc", {})
     if openai:
         goals["openai_harassment_auc"] = {"value": openai["harassment_HR"]["ours_insult"],
@@ -366,9 +381,11 @@ def format_summary(report: dict[str, Any]) -> str:
     """A readable plain-text summary of ``run_evaluation``'s report."""
     lines = [f"model {report['model_version']} (cascade {'on' if report['cascade'] else 'off'}); "
              f"{report['scoring']['texts']} texts scored in {report['scoring']['seconds']} s"]
-    suite = report.get("functional_suite")
-    if suite:
-        lines.append(f"\nfunctional suite: {suite['cases']} cases, macro-F1 {suite['macro_f1']}")
+    for name in SUITES:
+        suite = report.get(name)
+        if not suite:
+            continue
+        lines.append(f"\n{name}: {suite['cases']} cases, macro-F1 {suite['macro_f1']}")
         for c, v in suite["per_category"].items():
             lines.append(f"  {c:22s} P {v['precision']:.3f}  R {v['recall']:.3f}  F1 {v['f1']:.3f}  "
                          f"AUC {v['roc_auc']}  ECE {v['ece']:.3f}  (n+ {v['positives']})")
@@ -377,6 +394,8 @@ def format_summary(report: dict[str, Any]) -> str:
             base = a.get("profanity_check", {})
             lines.append(f"  any harm: ours F1 {a['ours']['f1']} macro-F1 {a['ours']['macro_f1']} | "
                          f"alt-profanity-check F1 {base.get('f1')} macro-F1 {base.get('macro_f1')}")
+        if name == "functional_suite_b":
+            continue  # suite B is read only in aggregate, so it stays a clean check (see eval/SUITE_B.md)
         lines.append("  pass rate per functionality:")
         for f, v in suite["pass_rate_per_functionality"].items():
             mark = "look-alike" if v["lookalike"] else ""

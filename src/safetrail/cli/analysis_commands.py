@@ -94,6 +94,8 @@ def register(app: typer.Typer) -> None:
                                                        "beside the repository).")] = None,
         suite: Annotated[Path | None, typer.Option(help="Functional suite JSONL (default: eval/functional_suite.jsonl)."
                                                    )] = None,
+        suite_b: Annotated[Path | None, typer.Option(help="Second functional suite, read only in aggregate (default: "
+                                                     "eval/functional_suite_b.jsonl).")] = None,
         out: Annotated[Path | None, typer.Option(help="Where to write the JSON report (default: "
                                                       "bench/results/eval.json).")] = None,
         threads: Annotated[int, typer.Option(help="CPU threads for the embedding model.")] = 2,
@@ -113,7 +115,9 @@ def register(app: typer.Typer) -> None:
             data_root = data or root.parent / "shared" / "data"
             if not data_root.is_dir():
                 raise UsageError(f"the datasets folder {data_root} does not exist", hint="Pass --data FOLDER.")
-            report = run_evaluation(load(threads=threads), data_root, suite or root / "eval" / "functional_suite.jsonl",
+            suites = {"functional_suite": suite or root / "eval" / "functional_suite.jsonl",
+                      "functional_suite_b": suite_b or root / "eval" / "functional_suite_b.jsonl"}
+            report = run_evaluation(load(threads=threads), data_root, suites,
                                     progress=lambda m: typer.echo(m, err=True))
             target = out or root / "bench" / "results" / "eval.json"
             write_report(report, target)
