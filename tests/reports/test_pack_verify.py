@@ -158,3 +158,13 @@ def test_pdf_reads_as_a_report(pack: Path) -> None:
         assert expected in text, expected
     sha = hashlib.sha256((pack.parent / "case.zip").read_bytes()).hexdigest()
     assert sha not in text  # the PDF cannot contain its own pack's hash; it names the originals'
+
+
+def test_attachments_keep_their_file_extension(pack: Path) -> None:
+    """GIVEN a chat with an attached photo.txt WHEN packed THEN the attachment is named <sha>.txt (so it opens
+    with a double click) after the SHA-256 that messages.jsonl gives for it."""
+    with zipfile.ZipFile(pack) as z:
+        names = [n for n in z.namelist() if "/data/attachments/" in n]
+        messages = z.read(next(n for n in z.namelist() if n.endswith("data/messages.jsonl"))).decode()
+    assert len(names) == 1 and names[0].endswith(".txt")
+    assert names[0].rsplit("/", 1)[1].removesuffix(".txt") in messages

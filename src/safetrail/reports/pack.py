@@ -129,7 +129,8 @@ def _attachment_name(sha: str, name: str, media_type: str | None) -> str:
     ext = Path(name).suffix.lower()
     if not ext or len(ext) > 8:
         ext = mimetypes.guess_extension(media_type or "") or ""
-    return f"attachments/{sha[:16]}{bag.safe_name(ext) if ext else ''}"
+    # The dot is added here, not passed through safe_name, which strips leading dots (".jpg" would become "jpg").
+    return f"attachments/{sha[:16]}.{bag.safe_name(ext[1:])}" if ext[1:] else f"attachments/{sha[:16]}"
 
 
 def write_pack(vault: Vault, out: Path, *, tz: ZoneInfo, title: str | None = None,
