@@ -496,11 +496,18 @@ def _own_labels(names: Iterable[str], where: str) -> tuple[int, ...]:
     return tuple(out)
 
 
+# Files whose authors listed every category that applies; in the other (first-round) files a positive's co-labels
+# were added by hand and may be missing, so a category they do not list is unknown there, not "no".
+COMPLETE_LABEL_FILES = "author_"
+
+
 def load_examples(folder: Path) -> list[Row]:
-    """The project's private-chat examples (``training/examples/*.jsonl``): labels are complete for all ten
-    categories (a category not listed is 0). Split 80/20 train/val by stratum (labels + kind)."""
+    """The project's private-chat examples (``training/examples/*.jsonl``). Look-alikes and everyday lines are
+    harmless for all ten categories; a positive's unlisted categories are 0 in ``author_*`` files and unknown (-1)
+    elsewhere (see ``COMPLETE_LABEL_FILES``). Split 80/20 train/val by stratum (labels + kind)."""
     rows = []
     for path in sorted(folder.glob("*.jsonl")):
+        complete = path.name.startswith(COMPLETE_LABEL_FILES)
         for number, rec in read_jsonl(path):
             text = str(rec.get("text", "")).strip()
             if not text:
@@ -509,6 +516,8 @@ def load_examples(folder: Path) -> list[Row]:
             labels_field = rec.get("labels", [])
             labels = _own_labels(labels_field if isinstance(labels_field, list) else [], where)
             kind = str(rec.get("kind", "positive" if any(labels) else "neutral"))
+            if kind == "positive" and not complete:
+                labels = tuple(1 if v == 1 else -1 for v in labels)
             group = str(rec.get("lookalike_of", "") or "")
             rows.append(Row(text, labels, f"examples/{path.stem}", "", kind=kind, group=group))
     return stratified(rows, "own-examples", {"train": 0.8, "val": 0.2})
