@@ -9,7 +9,7 @@ import pytest
 from tests.analysis.classifier_support import shared_classifier
 
 from safetrail.analysis.classifier import CATEGORIES, Classifier, flag_messages
-from safetrail.model import Flag, Message, MessageKind, Precision, Timestamp, TimestampKind
+from safetrail.model import Event, EventKind, Flag, Message, MessageKind, Precision, Timestamp, TimestampKind
 
 
 @pytest.fixture(scope="module")
@@ -17,10 +17,10 @@ def clf() -> Classifier:
     return shared_classifier()
 
 
-def _message(text: str, n: int, kind: MessageKind = MessageKind.MESSAGE) -> Message:
+def _message(text: str, n: int, kind: MessageKind = MessageKind.MESSAGE, events: tuple[Event, ...] = ()) -> Message:
     ts = Timestamp(datetime(2026, 1, 1, 12, n, tzinfo=UTC), TimestampKind.ABSOLUTE, Precision.SECOND)
     return Message(source_sha256="0" * 64, locator=f"chat.txt#L{n}", platform="test", conversation="c",
-                   timestamp=ts, text=text, raw=text, kind=kind)
+                   timestamp=ts, text=text, raw=text, kind=kind, events=events)
 
 
 def test_api_shape(clf: Classifier) -> None:
@@ -88,11 +88,12 @@ def test_explain_quotes_the_supporting_sentence(clf: Classifier) -> None:
 
 
 def test_flag_messages(clf: Classifier) -> None:
-    """GIVEN messages, a system line, a call and an empty message WHEN flagged THEN only harmful messages get flags,
-    each with quoted evidence and the model version."""
+    """GIVEN messages, a system line, a call, an empty and a deleted message WHEN flagged THEN only harmful messages
+    get flags, each with quoted evidence and the model version (a deleted message's text is a placeholder)."""
     messages = [_message("I'm going to hurt you, watch your back", 1), _message("see you at 8", 2),
                 _message("I'm going to hurt you", 3, MessageKind.SYSTEM), _message("", 4),
-                _message("I'll hurt you", 5, MessageKind.CALL)]
+                _message("I'll hurt you", 5, MessageKind.CALL),
+                _message("This message was deleted", 6, events=(Event(EventKind.DELETED, "chat.txt#L6"),))]
     flags = list(flag_messages(clf, messages))
     assert flags and all(isinstance(f, Flag) for f in flags)
     assert {f.message_id for f in flags} == {messages[0].id}

@@ -268,7 +268,8 @@ def load(model_dir: Path | None = None, *, threads: int = 2) -> Classifier:
 def flag_messages(clf: Classifier, messages: Iterable[Message]) -> Iterator[Flag]:
     """A ``Flag`` for every category a message reaches the threshold in, with the supporting text quoted.
 
-    System lines, calls and messages without text are skipped. Flags come in message order, then category order.
+    System lines, calls, messages without text and deleted or unsent messages (whose text is the platform's
+    placeholder, not the sender's words) are skipped. Flags come in message order, then category order.
     """
     batch: list[Message] = []
 
@@ -282,7 +283,7 @@ def flag_messages(clf: Classifier, messages: Iterable[Message]) -> Iterator[Flag
                                evidence=clf.explain(message.text, category), model_version=clf.version)
 
     for message in messages:
-        if message.kind is not MessageKind.MESSAGE or not message.text or not message.text.strip():
+        if message.kind is not MessageKind.MESSAGE or message.deleted or not message.text or not message.text.strip():
             continue
         batch.append(message)
         if len(batch) >= 512:
