@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from safetrail.analysis import charngram
 from safetrail.analysis.classifier import CATEGORIES, HARMFUL, META_FILE, MODEL_FILE, HeadWeights, _sigmoid
 from safetrail.analysis.embed import MODEL_ID, MODEL_SHA256, Embedder
-from safetrail.analysis.evaluate import best_threshold, binary_report, prf
+from safetrail.analysis.evaluate import SUITES, best_threshold, binary_report, prf
 from safetrail.analysis.lexicon import load_lexicon
 from safetrail.analysis.normalise import normalise
 from training import datasets as ds
@@ -41,8 +41,7 @@ from training import datasets as ds
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 EXAMPLES = ROOT / "training" / "examples"
-SUITE = ROOT / "eval" / "functional_suite.jsonl"
-SUITE_B = ROOT / "eval" / "functional_suite_b.jsonl"
+EVAL = ROOT / "eval"
 OUT = ROOT / "src" / "safetrail" / "analysis" / "models"
 CACHE = ROOT / "training" / ".cache"
 SEED = 20261125
@@ -355,8 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--examples", type=Path, default=EXAMPLES)
-    parser.add_argument("--suite", type=Path, default=SUITE)
-    parser.add_argument("--suite-b", type=Path, default=SUITE_B)
+    parser.add_argument("--eval-dir", type=Path, default=EVAL, help="folder holding the functional suites")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     started = time.time()
@@ -366,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     public = [row for loader in ds.PUBLIC_TRAINING for row in loader(args.data)]
     evaluation = [row for loader in ds.EVALUATION_ONLY for row in loader(args.data)]
     own = ds.load_examples(args.examples)
-    suite = ds.load_functional_suite(args.suite) + ds.load_functional_suite(args.suite_b, "functional_suite_b")
+    suite = [r for name in SUITES for r in ds.load_functional_suite(args.eval_dir / f"{name}.jsonl", name)]
     held = evaluation + suite + [r for r in public if r.split == "test"]
     rows, removed = ds.drop_overlap(public + own, held)
     rows = ds.dedupe_training(rows)
@@ -438,8 +436,8 @@ def main(argv: list[str] | None = None) -> int:
             "splits": "hash-stratified by label pattern: Davidson 80/20 (test held out; 15% of the 80 as val), "
                       "EDOS/ConvAbuse/HatemojiBuild official splits, Guest official test held out (15% of train "
                       "as val), toxic-spans/MLMA/ToxiGen/Perspective 85/15, own examples 80/20",
-            "evaluation_only": ["hatecheck", "hatemoji_check", "xstest", "openai_moderation", "functional_suite",
-                                "functional_suite_b", "held-out test splits"],
+            "evaluation_only": ["hatecheck", "hatemoji_check", "xstest", "openai_moderation", *SUITES,
+                                "held-out test splits"],
             "davidson_head": dav_info,
         },
         "data_files": {str(p.relative_to(args.data)): sha256_file(p) for p in data_files},

@@ -7,14 +7,15 @@ from pathlib import Path
 
 from training.datasets import load_examples, load_functional_suite, near_duplicates
 
+from safetrail.analysis.evaluate import SUITES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _suites() -> list[str]:
-    a = load_functional_suite(ROOT / "eval" / "functional_suite.jsonl")
-    b = load_functional_suite(ROOT / "eval" / "functional_suite_b.jsonl", "functional_suite_b")
-    assert len(a) >= 1000
-    return [r.text for r in a + b]
+    suites = {name: load_functional_suite(ROOT / "eval" / f"{name}.jsonl", name) for name in SUITES}
+    assert len(suites["functional_suite"]) >= 1000 and len(suites["functional_suite_b"]) >= 900
+    return [r.text for rows in suites.values() for r in rows]
 
 
 def test_no_training_example_matches_or_nearly_matches_a_suite_case() -> None:

@@ -249,7 +249,10 @@ def _profanity_baseline() -> Callable[[list[str]], np.ndarray] | None:
     return run
 
 
-SUITES = ("functional_suite", "functional_suite_b")
+# Each functional suite's name (its file is eval/<name>.jsonl) and the prefix of its goals in the report. Suite B is
+# read only in aggregate, so it stays a clean check of whether gains on the first suite carry over (eval/SUITE_B.md).
+SUITES = {"functional_suite": "", "functional_suite_b": "suite_b_"}
+AGGREGATE_ONLY = frozenset({"functional_suite_b"})
 
 
 def run_evaluation(clf: Any, data_root: Path, suite_paths: Mapping[str, Path],
@@ -296,8 +299,8 @@ def run_evaluation(clf: Any, data_root: Path, suite_paths: Mapping[str, Path],
         base = base_all[idx] if base_all is not None else None
         if name in SUITES:
             report[name] = _functional_suite(rows, labels, probs, thresholds, base, categories, harmful)
-            if name == "functional_suite_b":
-                del report[name]["failures_sample"]  # read only in aggregate
+            if name in AGGREGATE_ONLY:
+                del report[name]["failures_sample"]
             continue
         entry: dict[str, Any] = {"rows": len(rows)}
         entry.update(_category_table(labels, probs, thresholds, categories))
@@ -359,10 +362,9 @@ def _check_goals(report: dict[str, Any]) -> dict[str, Any]:
     """The issue's goals on the functional suite, and the same goals on suite B (written later by another author
     and never read while working on the classifier, so it checks that gains on the first suite generalise)."""
     goals: dict[str, Any] = {}
-    if report.get("functional_suite"):
-        goals.update(_suite_goals(report["functional_suite"], ""))
-    if report.get("functional_suite_b"):
-        goals.update(_suite_goals(report["functional_suite_b"], "suite_b_"))
+    for name, prefix in SUITES.items():
+        if report.get(name):
+            goals.update(_suite_goals(report[name], prefix))
     openai = report["datasets"].get("openai_moderation", {}).get("roc_auc", {})
     if openai:
         goals["openai_harassment_auc"] = {"value": openai["harassment_HR"]["ours_insult"],
@@ -394,8 +396,8 @@ def format_summary(report: dict[str, Any]) -> str:
             base = a.get("profanity_check", {})
             lines.append(f"  any harm: ours F1 {a['ours']['f1']} macro-F1 {a['ours']['macro_f1']} | "
                          f"alt-profanity-check F1 {base.get('f1')} macro-F1 {base.get('macro_f1')}")
-        if name == "functional_suite_b":
-            continue  # suite B is read only in aggregate, so it stays a clean check (see eval/SUITE_B.md)
+        if name in AGGREGATE_ONLY:
+            continue
         lines.append("  pass rate per functionality:")
         for f, v in suite["pass_rate_per_functionality"].items():
             mark = "look-alike" if v["lookalike"] else ""

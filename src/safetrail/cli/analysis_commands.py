@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measure the classifier on held-out data beside the alt-profanity-check baseline (developers)."""
         from safetrail.analysis.classifier import load
-        from safetrail.analysis.evaluate import format_summary, run_evaluation, write_report
+        from safetrail.analysis.evaluate import SUITES, format_summary, run_evaluation, write_report
         from safetrail.errors import UsageError
 
         try:
@@ -115,8 +115,8 @@ def register(app: typer.Typer) -> None:
             data_root = data or root.parent / "shared" / "data"
             if not data_root.is_dir():
                 raise UsageError(f"the datasets folder {data_root} does not exist", hint="Pass --data FOLDER.")
-            suites = {"functional_suite": suite or root / "eval" / "functional_suite.jsonl",
-                      "functional_suite_b": suite_b or root / "eval" / "functional_suite_b.jsonl"}
+            given = {"functional_suite": suite, "functional_suite_b": suite_b}
+            suites = {name: given[name] or root / "eval" / f"{name}.jsonl" for name in SUITES}
             report = run_evaluation(load(threads=threads), data_root, suites,
                                     progress=lambda m: typer.echo(m, err=True))
             target = out or root / "bench" / "results" / "eval.json"

@@ -129,8 +129,7 @@ def _attachment_name(sha: str, name: str, media_type: str | None) -> str:
     ext = Path(name).suffix.lower()
     if not ext or len(ext) > 8:
         ext = mimetypes.guess_extension(media_type or "") or ""
-    # The dot is added here, not passed through safe_name, which strips leading dots (".jpg" would become "jpg").
-    return f"attachments/{sha[:16]}.{bag.safe_name(ext[1:])}" if ext[1:] else f"attachments/{sha[:16]}"
+    return f"attachments/{bag.safe_name(sha[:16] + ext)}"
 
 
 def write_pack(vault: Vault, out: Path, *, tz: ZoneInfo, title: str | None = None,
